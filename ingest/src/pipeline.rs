@@ -83,6 +83,7 @@ impl Ingestor {
 
     /// Ingests a file; the format comes from its extension, else from its content.
     pub async fn ingest_file(&self, stream: &str, path: &Path) -> Result<IngestReport> {
+        spec_of(stream)?;
         let bytes = tokio::fs::read(path)
             .await
             .map_err(|source| IngestError::Read { path: path.display().to_string(), source })?;
@@ -93,10 +94,7 @@ impl Ingestor {
 
     /// Ingests one input of a stream or reference table.
     pub async fn ingest_bytes(&self, stream: &str, source: &str, bytes: &[u8], format: Format) -> Result<IngestReport> {
-        let spec = table_spec(stream).ok_or_else(|| {
-            let names: Vec<&str> = TABLES.iter().map(|t| t.name).collect();
-            IngestError::UnknownStream(stream.to_string(), names.join(", "))
-        })?;
+        let spec = spec_of(stream)?;
         let span = info_span!("ingest", stream, source);
         let _entered = span.enter();
         let records = decode(bytes, format)?;
@@ -328,6 +326,14 @@ impl Ingestor {
         let n = self.batches.fetch_add(1, Ordering::Relaxed);
         format!("{}-{}-{n}", Utc::now().format("%Y%m%dT%H%M%S%.6fZ"), std::process::id())
     }
+}
+
+/// The contract of a stream or reference table, or an error listing the known ones.
+fn spec_of(stream: &str) -> Result<&'static TableSpec> {
+    table_spec(stream).ok_or_else(|| {
+        let names: Vec<&str> = TABLES.iter().map(|t| t.name).collect();
+        IngestError::UnknownStream(stream.to_string(), names.join(", "))
+    })
 }
 
 /// The key of each row of a reference-table batch, as text.

@@ -14,7 +14,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
 use deltalake::kernel::StructType;
 use deltalake::protocol::SaveMode;
-use deltalake::DeltaTable;
+use deltalake::{DeltaTable, DeltaTableBuilder};
 use object_store::path::Path as StorePath;
 use object_store::ObjectStore;
 use url::Url;
@@ -93,7 +93,10 @@ impl Warehouse {
         let location = self.dir.join(name);
         std::fs::create_dir_all(&location)
             .map_err(|e| WarehouseError::BadLocation(location.display().to_string(), e.to_string()))?;
-        let table = DeltaTable::try_from_url(self.table_url(name)?).await.map_err(Self::delta_err(name))?;
+        // Built without loading: the location has no log yet.
+        let table = DeltaTableBuilder::from_url(self.table_url(name)?)
+            .and_then(|b| b.build())
+            .map_err(Self::delta_err(name))?;
         let created = table
             .create()
             .with_table_name(name)
