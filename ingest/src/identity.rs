@@ -12,7 +12,7 @@ const RESIDENT_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5,
 /// GB 11643 check characters, indexed by the weighted sum mod 11.
 const RESIDENT_CHECK: &[u8; 11] = b"10X98765432";
 /// GB 32100 character set (no I, O, S, V, Z).
-const USCC_CHARSET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+pub const USCC_CHARSET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 
 /// The check character of the first 17 digits of a resident ID number.

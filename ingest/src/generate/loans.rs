@@ -13,7 +13,7 @@ use super::world::{ProductKind, Village, World};
 use crate::Result;
 
 /// Share of loans that become non-performing.
-const BAD_LOAN_SHARE: f64 = 0.045;
+const BAD_LOAN_SHARE: f64 = 0.025;
 /// Relative weight of each calendar month for new credit lines (spring planting peaks).
 const SEASON: [f64; 12] = [0.6, 0.8, 1.6, 1.5, 1.0, 0.9, 0.7, 0.7, 1.0, 1.1, 0.9, 0.8];
 

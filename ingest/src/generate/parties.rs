@@ -7,10 +7,8 @@ use rand::Rng;
 
 use super::random::{self, stochastic_round, weighted, Gen};
 use super::world::{Village, World};
-use crate::identity::{resident_check_char, uscc_check_char};
+use crate::identity::{USCC_CHARSET, resident_check_char, uscc_check_char};
 
-/// GB 32100 characters (no I, O, S, V, Z), for the 9-character organisation code.
-const USCC_CHARS: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 /// Days of birth dates drawn, 1950-01-01 ..= 1998-12-31.
 const BIRTH_DAYS: u64 = 17_897;
 
@@ -94,7 +92,7 @@ impl IdFactory {
         let mut body = format!("{prefix}{county_code}");
         let org: Vec<u8> = (0..9)
             .map(|_| {
-                let c = USCC_CHARS[(v % 31) as usize];
+                let c = USCC_CHARSET[(v % 31) as usize];
                 v /= 31;
                 c
             })
