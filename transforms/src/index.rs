@@ -14,6 +14,7 @@ use arrow::datatypes::{Decimal128Type, SchemaRef};
 use chrono::Utc;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
+use puhui_warehouse::contract::TABLES;
 use puhui_warehouse::Warehouse;
 use tracing::info;
 
@@ -103,12 +104,16 @@ pub async fn compute_index(warehouse: &Warehouse, methodology: &Methodology) -> 
     let tables: BTreeSet<String> = versions.keys().cloned().collect();
 
     let ctx = warehouse.session().await?;
+    // A table nothing was ingested into yet is empty, not an error.
+    for spec in TABLES.iter().filter(|t| !tables.contains(t.name)) {
+        register_table(&ctx, spec.name, spec.schema(), Vec::new())?;
+    }
     let periods = present_periods(&ctx, &tables).await?;
     let reference = ReferenceData::load(warehouse, &tables).await?;
     register_helpers(&ctx, &periods, &reference)?;
     for view in &methodology.views {
-        let batches = run(&ctx, &view.name, &view.sql).await?;
-        register(&ctx, &view.name, batches)?;
+        let (schema, batches) = run_with_schema(&ctx, &view.name, &view.sql).await?;
+        register_table(&ctx, &view.name, schema, batches)?;
     }
 
     let mut out = Outputs::new(methodology, source_versions);
@@ -248,18 +253,18 @@ async fn present_periods(ctx: &SessionContext, tables: &BTreeSet<String>) -> Res
 
 fn register_helpers(ctx: &SessionContext, periods: &[Period], reference: &ReferenceData) -> Result<()> {
     let (village_stats, admin_villages) = reference.sql_tables();
-    register(ctx, "periods", vec![periods_batch(periods, |y| reference.stats_year(y))])?;
-    register(ctx, "period_months", vec![period_months_batch(periods)])?;
-    register(ctx, "village_stats", vec![village_stats])?;
-    register(ctx, "admin_villages", vec![admin_villages])?;
+    for (name, batch) in [
+        ("periods", periods_batch(periods, |y| reference.stats_year(y))),
+        ("period_months", period_months_batch(periods)),
+        ("village_stats", village_stats),
+        ("admin_villages", admin_villages),
+    ] {
+        register_table(ctx, name, batch.schema(), vec![batch])?;
+    }
     Ok(())
 }
 
-fn register(ctx: &SessionContext, name: &str, batches: Vec<RecordBatch>) -> Result<()> {
-    let schema: SchemaRef = match batches.first() {
-        Some(b) => b.schema(),
-        None => Arc::new(arrow::datatypes::Schema::empty()),
-    };
+fn register_table(ctx: &SessionContext, name: &str, schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<()> {
     let table = MemTable::try_new(schema, vec![batches]).map_err(puhui_warehouse::WarehouseError::from)?;
     ctx.deregister_table(name).map_err(puhui_warehouse::WarehouseError::from)?;
     ctx.register_table(name, Arc::new(table)).map_err(puhui_warehouse::WarehouseError::from)?;
@@ -267,11 +272,19 @@ fn register(ctx: &SessionContext, name: &str, batches: Vec<RecordBatch>) -> Resu
 }
 
 async fn run(ctx: &SessionContext, name: &str, sql: &str) -> Result<Vec<RecordBatch>> {
+    Ok(run_with_schema(ctx, name, sql).await?.1)
+}
+
+/// Runs a query; the schema is returned too, since an empty result has no batch to carry it.
+async fn run_with_schema(ctx: &SessionContext, name: &str, sql: &str) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     let fail = |e: datafusion::error::DataFusionError| TransformError::Indicator {
         indicator: name.to_string(),
         message: e.to_string(),
     };
-    ctx.sql(sql).await.map_err(fail)?.collect().await.map_err(fail)
+    let frame = ctx.sql(sql).await.map_err(fail)?;
+    let planned = Arc::new(frame.schema().as_arrow().clone());
+    let batches = frame.collect().await.map_err(fail)?;
+    Ok((batches.first().map_or(planned, |b| b.schema()), batches))
 }
 
 fn exact_sql(expr: &str) -> String {
