@@ -247,13 +247,7 @@ mod tests {
     use super::*;
     use crate::scoring::Scoring;
 
-    /// Golden values are given at 4 decimals.
-    fn assert_close(actual: f64, expected: f64) {
-        assert!(
-            (actual - expected).abs() <= 5e-5,
-            "{actual} is not {expected}"
-        );
-    }
+    use crate::scoring::tests::assert_close;
 
     const REGION: SubWeights = SubWeights {
         availability: 0.40,

@@ -355,13 +355,18 @@ struct Outputs {
     targets: Vec<TargetRow>,
 }
 
-struct ValueRow {
+/// Which unit, indicator and period an indicator value or target row is about.
+struct RowKey {
     period_type: &'static str,
     period: String,
     unit_type: &'static str,
     unit_id: String,
     county_code: Option<String>,
     indicator_id: String,
+}
+
+struct ValueRow {
+    key: RowKey,
     m: Measured,
 }
 
@@ -377,12 +382,7 @@ struct CardRow {
 }
 
 struct TargetRow {
-    period_type: &'static str,
-    period: String,
-    unit_type: &'static str,
-    unit_id: String,
-    county_code: Option<String>,
-    indicator_id: String,
+    key: RowKey,
     direction: Direction,
     target: f64,
     value: Option<f64>,
@@ -420,26 +420,21 @@ impl Outputs {
                 let mut scored = Vec::with_capacity(applicable.len());
                 for (k, indicator) in applicable {
                     let m = lookup(unit, p, *k);
+                    let key = || RowKey {
+                        period_type,
+                        period: p.clone(),
+                        unit_type: unit.unit_type,
+                        unit_id: unit.unit_id.clone(),
+                        county_code: unit.county_code.clone(),
+                        indicator_id: indicator.id.clone(),
+                    };
                     if let Some(m) = m {
-                        self.values.push(ValueRow {
-                            period_type,
-                            period: p.clone(),
-                            unit_type: unit.unit_type,
-                            unit_id: unit.unit_id.clone(),
-                            county_code: unit.county_code.clone(),
-                            indicator_id: indicator.id.clone(),
-                            m,
-                        });
+                        self.values.push(ValueRow { key: key(), m });
                     }
                     if indicator.plan_target {
                         if let Some((direction, target)) = indicator.scoring.plan_target() {
                             self.targets.push(TargetRow {
-                                period_type,
-                                period: p.clone(),
-                                unit_type: unit.unit_type,
-                                unit_id: unit.unit_id.clone(),
-                                county_code: unit.county_code.clone(),
-                                indicator_id: indicator.id.clone(),
+                                key: key(),
                                 direction,
                                 target,
                                 value: m.and_then(|m| m.value),
@@ -531,13 +526,23 @@ impl Outputs {
         )
     }
 
+    /// Provenance columns and the unit and indicator columns of keyed rows.
+    fn keyed<'a>(&self, keys: impl Iterator<Item = &'a RowKey> + Clone) -> (Vec<ArrayRef>, Vec<ArrayRef>) {
+        let kinds = keys.clone().map(|k| k.period_type).collect();
+        let periods = keys.clone().map(|k| k.period.as_str()).collect();
+        let (mut columns, tail) = self.provenance(keys.clone().count(), kinds, periods);
+        columns.extend::<[ArrayRef; 4]>([
+            Arc::new(StringArray::from_iter_values(keys.clone().map(|k| k.unit_type))),
+            Arc::new(StringArray::from_iter_values(keys.clone().map(|k| k.unit_id.as_str()))),
+            Arc::new(StringArray::from_iter(keys.clone().map(|k| k.county_code.as_deref()))),
+            Arc::new(StringArray::from_iter_values(keys.map(|k| k.indicator_id.as_str()))),
+        ]);
+        (columns, tail)
+    }
+
     fn values_batch(&self) -> RecordBatch {
         let rows = &self.values;
-        let (mut columns, tail) = self.provenance(
-            rows.len(),
-            rows.iter().map(|r| r.period_type).collect(),
-            rows.iter().map(|r| r.period.as_str()).collect(),
-        );
+        let (mut columns, tail) = self.keyed(rows.iter().map(|r| &r.key));
         let exact = |f: fn(&Measured) -> Option<i128>| -> ArrayRef {
             Arc::new(
                 Decimal128Array::from(rows.iter().map(|r| f(&r.m)).collect::<Vec<_>>())
@@ -545,11 +550,7 @@ impl Outputs {
                     .expect("valid decimal"),
             )
         };
-        columns.extend::<[ArrayRef; 10]>([
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.unit_type))),
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.unit_id.as_str()))),
-            Arc::new(StringArray::from_iter(rows.iter().map(|r| r.county_code.as_deref()))),
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.indicator_id.as_str()))),
+        columns.extend::<[ArrayRef; 6]>([
             Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.m.value))),
             exact(|m| m.numerator),
             exact(|m| m.denominator),
@@ -599,16 +600,8 @@ impl Outputs {
 
     fn targets_batch(&self) -> RecordBatch {
         let rows = &self.targets;
-        let (mut columns, tail) = self.provenance(
-            rows.len(),
-            rows.iter().map(|r| r.period_type).collect(),
-            rows.iter().map(|r| r.period.as_str()).collect(),
-        );
-        columns.extend::<[ArrayRef; 8]>([
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.unit_type))),
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.unit_id.as_str()))),
-            Arc::new(StringArray::from_iter(rows.iter().map(|r| r.county_code.as_deref()))),
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.indicator_id.as_str()))),
+        let (mut columns, tail) = self.keyed(rows.iter().map(|r| &r.key));
+        columns.extend::<[ArrayRef; 4]>([
             Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.direction.as_str()))),
             Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.target))),
             Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.value))),

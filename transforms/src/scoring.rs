@@ -138,11 +138,11 @@ pub fn percentile_type7(values: &[f64], q: f64) -> Option<f64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Golden values are given at 4 decimals.
-    fn assert_close(actual: f64, expected: f64) {
+    pub(crate) fn assert_close(actual: f64, expected: f64) {
         assert!(
             (actual - expected).abs() <= 5e-5,
             "{actual} is not {expected}"
