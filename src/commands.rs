@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::http::StatusCode;
+use axum::Json;
 use puhui_ingest::generate::{generate as generate_files, GenerateOptions, OutputFormat};
 use puhui_ingest::{IdentityHasher, IngestReport, Ingestor, DEMO_SECRET};
 use puhui_queries::{encode, QueryError};
@@ -165,9 +167,18 @@ pub async fn index(settings: &Settings) -> Result<IndexSummary> {
 }
 
 fn app(warehouse: Warehouse, ingestor: Arc<Ingestor>) -> axum::Router {
+    let error = |status: StatusCode, code: &'static str, message: &'static str| {
+        move || async move { (status, Json(serde_json::json!({ "error": code, "message": message }))) }
+    };
     puhui_queries::router(warehouse)
         .merge(puhui_ingest::http::router(ingestor))
         .merge(puhui_dashboards::router())
+        .fallback(error(StatusCode::NOT_FOUND, "not_found", "no such route; see README.md for the API"))
+        .method_not_allowed_fallback(error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this route does not take that HTTP method",
+        ))
 }
 
 pub async fn serve(settings: &Settings) -> Result<()> {
@@ -196,18 +207,19 @@ pub async fn sql(settings: &Settings, args: SqlArgs) -> Result<()> {
     let frame = puhui_queries::read_only_query(&warehouse, &args.query).await?;
     let schema = frame.schema().as_arrow().clone();
     let batches = frame.collect().await.map_err(QueryError::Execution)?;
-    let format = match args.format {
-        SqlFormat::Table => {
-            println!("{}", encode::table(&batches).map_err(QueryError::Encode)?);
-            return Ok(());
+    let mut bytes = match args.format {
+        SqlFormat::Table => encode::table(&batches).map_err(QueryError::Encode)?.into_bytes(),
+        SqlFormat::Csv | SqlFormat::Json => {
+            let format = if matches!(args.format, SqlFormat::Csv) { encode::Format::Csv } else { encode::Format::Json };
+            encode::encode_all(format.encoder(false).as_mut(), &schema, &batches).map_err(QueryError::Encode)?
         }
-        SqlFormat::Csv => encode::Format::Csv,
-        SqlFormat::Json => encode::Format::Json,
     };
-    let bytes = encode::encode_all(format.encoder(false).as_mut(), &schema, &batches).map_err(QueryError::Encode)?;
-    std::io::Write::write_all(&mut std::io::stdout(), &bytes).map_err(CliError::Output)?;
-    println!();
-    Ok(())
+    bytes.push(b'\n');
+    match std::io::Write::write_all(&mut std::io::stdout(), &bytes) {
+        // A reader that stopped early (`| head`) is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(CliError::Output),
+    }
 }
 
 /// The county scorecard of the latest year, with plan targets met (✓) or missed (✗).
@@ -248,6 +260,11 @@ pub async fn demo(settings: &Settings, args: DemoArgs) -> Result<()> {
     println!("{}", encode::table(&batches).map_err(QueryError::Encode)?);
     println!("done in {:.1} s", started.elapsed().as_secs_f64());
     if args.once {
+        println!(
+            "to browse it: puhui serve --data-dir {}  →  http://{}/",
+            settings.data_dir.display(),
+            settings.listen
+        );
         return Ok(());
     }
     serve(settings).await

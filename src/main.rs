@@ -37,11 +37,19 @@ enum Command {
     Sql(commands::SqlArgs),
 }
 
+/// Stack of each runtime worker thread.
+const WORKER_STACK_BYTES: usize = 64 * 1024 * 1024;
+
 fn main() {
     let cli = Cli::parse();
     let level = std::env::var("PUHUI_LOG").ok().and_then(|l| l.parse().ok()).unwrap_or(tracing::Level::WARN);
     tracing_subscriber::fmt().with_max_level(level).with_writer(std::io::stderr).init();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    // Deeply nested SQL expressions recurse in the planner: give workers room (virtual memory only).
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(WORKER_STACK_BYTES)
+        .build()
+        .expect("tokio runtime");
     let result = runtime.block_on(async {
         let settings = cli.overrides.settings()?;
         match cli.command {

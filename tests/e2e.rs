@@ -175,7 +175,7 @@ fn serve(data: &Path) -> Server {
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -226,6 +226,15 @@ fn served_sql_scorecards_ingest_and_page() {
     assert_eq!((report["accepted"].as_u64(), report["rejected"].as_u64()), (Some(1), Some(1)));
     assert_eq!(report["first_rejections"][0]["reason"], "invalid_amount");
     assert_eq!(report["first_rejections"][0]["field"], "amount");
+
+    // A deeply nested expression is planned (or refused), never a crash of the server.
+    let deep = format!("SELECT count(*) AS n FROM regions WHERE {}", vec!["code = 'x'"; 3000].join(" OR "));
+    let body: Value = ureq::post(&format!("{}/v1/sql", server.base)).send_string(&deep).unwrap().into_json().unwrap();
+    assert_eq!(body["rows"][0]["n"], 0);
+    match ureq::get(&format!("{}/no/such/route", server.base)).call() {
+        Err(ureq::Error::Status(404, r)) => assert_eq!(r.into_json::<Value>().unwrap()["error"], "not_found"),
+        other => panic!("expected a JSON 404, got {other:?}"),
+    }
 
     let page = ureq::get(&format!("{}/", server.base)).call().unwrap().into_string().unwrap();
     assert!(page.contains("/v1/scorecards/region"));

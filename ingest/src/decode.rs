@@ -33,7 +33,7 @@ impl Format {
 
     /// Guesses the format from the content: NDJSON if the first non-blank character is `{`.
     pub fn sniff(text: &str) -> Format {
-        match text.trim_start().chars().next() {
+        match text.trim_start_matches('\u{feff}').trim_start().chars().next() {
             Some('{') => Format::Ndjson,
             _ => Format::Csv,
         }
@@ -168,5 +168,6 @@ mod tests {
         assert_eq!(Format::from_name("x.txt"), None);
         assert_eq!(Format::sniff("  {\"a\":1}"), Format::Ndjson);
         assert_eq!(Format::sniff("a,b"), Format::Csv);
+        assert_eq!(Format::sniff("\u{feff}{\"a\":1}"), Format::Ndjson);
     }
 }

@@ -22,7 +22,7 @@ pub enum IngestError {
     },
     #[error("invalid option: {0}")]
     InvalidOption(String),
-    #[error("the request body is not UTF-8 NDJSON or CSV: {0}")]
+    #[error("the input is not UTF-8 (NDJSON and CSV must be UTF-8): {0}")]
     UnreadableBody(String),
     #[error(transparent)]
     Warehouse(#[from] WarehouseError),

@@ -122,6 +122,7 @@ impl Ingestor {
             self.refresh_seen(&mut state, spec).await?;
         }
         let mut accepted: Vec<ValidRecord> = Vec::new();
+        let mut accepted_lines: Vec<u64> = Vec::new();
         let mut quarantined: Vec<QuarantineRow> = Vec::new();
         let seen = state.seen.get_mut(spec.name);
         let mut seen = seen.map(|s| &mut s.ids);
@@ -146,17 +147,14 @@ impl Ingestor {
                 event_id: event_id.clone(),
                 reason: reason.to_string(),
                 field,
-                message,
+                message: mask_runs(&message),
                 raw: masked_record(spec, &fields),
             };
             match validator.validate(&fields, record.from_csv) {
                 Err(r) => quarantined.push(reject(r.reason, r.field, r.message)),
                 Ok(valid) => {
                     if let Some(seen) = seen.as_deref_mut() {
-                        let id = match &valid.cells[0] {
-                            crate::validate::Cell::Str(id) => id.clone(),
-                            _ => unreachable!("event_id is the first field of every stream"),
-                        };
+                        let id = event_id_of(&valid);
                         match seen.get(&id) {
                             Some(hash) if *hash == valid.record_hash => {
                                 report.duplicates += 1;
@@ -177,7 +175,34 @@ impl Ingestor {
                     }
                     report.unknown_fields_ignored += valid.unknown_fields as u64;
                     accepted.push(valid);
+                    accepted_lines.push(record.line);
                 }
+            }
+        }
+        if spec.kind == TableKind::Stream {
+            let loaded_at = state.seen.get(spec.name).map_or(-1, |s| s.version);
+            if self.warehouse.version(spec.name).await?.unwrap_or(-1) != loaded_at {
+                // Another process committed while this input was validated: check against it.
+                let mut theirs = self.load_seen(spec).await?;
+                let mut kept = Vec::with_capacity(accepted.len());
+                for (valid, line) in accepted.into_iter().zip(accepted_lines) {
+                    let id = event_id_of(&valid);
+                    match theirs.ids.get(&id) {
+                        None => kept.push(valid),
+                        Some(hash) if *hash == valid.record_hash => report.duplicates += 1,
+                        Some(_) => quarantined.push(QuarantineRow {
+                            line,
+                            event_id: Some(id.clone()),
+                            reason: "conflicting_duplicate".into(),
+                            field: Some("event_id".into()),
+                            message: format!("event_id `{id}` was accepted with different content by a concurrent writer; the first stays"),
+                            raw: String::from("{}"),
+                        }),
+                    }
+                }
+                accepted = kept;
+                theirs.ids.extend(accepted.iter().map(|v| (event_id_of(v), v.record_hash.clone())));
+                state.seen.insert(spec.name, theirs);
             }
         }
         report.accepted = accepted.len() as u64;
@@ -307,6 +332,14 @@ impl Ingestor {
         if state.seen.get(spec.name).is_some_and(|s| s.version == version) {
             return Ok(());
         }
+        let index = self.load_seen(spec).await?;
+        state.seen.insert(spec.name, index);
+        Ok(())
+    }
+
+    /// The `event_id`s and content hashes a stream table holds now.
+    async fn load_seen(&self, spec: &'static TableSpec) -> Result<SeenIndex> {
+        let version = self.warehouse.version(spec.name).await?.unwrap_or(-1);
         let mut ids = HashMap::new();
         if version >= 0 {
             let sql = format!("SELECT event_id, record_hash FROM {}", spec.name);
@@ -318,13 +351,20 @@ impl Ingestor {
                 }
             }
         }
-        state.seen.insert(spec.name, SeenIndex { version, ids });
-        Ok(())
+        Ok(SeenIndex { version, ids })
     }
 
     fn next_batch_id(&self) -> String {
         let n = self.batches.fetch_add(1, Ordering::Relaxed);
         format!("{}-{}-{n}", Utc::now().format("%Y%m%dT%H%M%S%.6fZ"), std::process::id())
+    }
+}
+
+/// The `event_id` of a valid stream record (the first field of every stream).
+fn event_id_of(record: &ValidRecord) -> String {
+    match &record.cells[0] {
+        crate::validate::Cell::Str(id) => id.clone(),
+        _ => unreachable!("event_id is the first field of every stream"),
     }
 }
 
@@ -354,8 +394,8 @@ fn key_strings(spec: &TableSpec, batch: &RecordBatch) -> Result<Vec<String>> {
         .collect())
 }
 
-/// A rejected record as JSON for the quarantine: identities and account numbers masked, and any
-/// long alphanumeric run in fields the contract does not know masked too.
+/// A rejected record as JSON for the quarantine: identities and account numbers masked, and then
+/// any long alphanumeric run anywhere (an identity sent in the wrong field) masked too.
 fn masked_record(spec: &TableSpec, fields: &Map<String, Value>) -> String {
     let masked: Map<String, Value> = fields
         .iter()
@@ -366,11 +406,10 @@ fn masked_record(spec: &TableSpec, fields: &Map<String, Value>) -> String {
             };
             let value = match spec.field(k).map(|f| f.kind) {
                 Some(FieldKind::Identity | FieldKind::Account) => Value::String(mask(&text())),
-                Some(_) => v.clone(),
-                None => Value::String(mask_runs(&text())),
+                _ => v.clone(),
             };
             (k.clone(), value)
         })
         .collect();
-    Value::Object(masked).to_string()
+    mask_runs(&Value::Object(masked).to_string())
 }

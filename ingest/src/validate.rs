@@ -6,7 +6,9 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use puhui_warehouse::contract::{FieldKind, FieldSpec, RegionLevel, TableSpec, MONEY_SCALE, RATE_SCALE};
+use puhui_warehouse::contract::{
+    FieldKind, FieldSpec, Rule, RegionLevel, TableSpec, MONEY_PRECISION, MONEY_SCALE, RATE_SCALE,
+};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -148,9 +150,51 @@ impl Validator<'_> {
             }
             cells.push(cell);
         }
+        self.check_rules(&cells)?;
         let unknown_fields = record.keys().filter(|k| self.spec.field(k).is_none()).count();
         let record_hash = content_hash(&cells);
         Ok(ValidRecord { cells, event_time, record_hash, unknown_fields })
+    }
+
+    fn check_rules(&self, cells: &[Cell]) -> Result<(), Rejection> {
+        let cell = |name: &str| {
+            let i = self.spec.fields.iter().position(|f| f.name == name).expect("rules name contract fields");
+            &cells[i]
+        };
+        for rule in self.spec.rules {
+            match *rule {
+                Rule::NotBelow { field, other } => {
+                    let below = match (cell(field), cell(other)) {
+                        (Cell::Date(a), Cell::Date(b)) => a < b,
+                        (Cell::Int(a), Cell::Int(b)) => a < b,
+                        _ => false,
+                    };
+                    if below {
+                        return Err(Rejection::new(
+                            "inconsistent",
+                            field,
+                            format!("`{field}` must not be below `{other}`"),
+                        ));
+                    }
+                }
+                Rule::RegionCodeShape { code, level } => {
+                    let (Cell::Str(code_value), Cell::Str(level_value)) = (cell(code), cell(level)) else { continue };
+                    let length = match level_value.as_str() {
+                        "township" => 9,
+                        "village" => 12,
+                        _ => 6,
+                    };
+                    if code_value.len() != length || !code_value.bytes().all(|b| b.is_ascii_digit()) {
+                        return Err(Rejection::new(
+                            "invalid_code",
+                            code,
+                            format!("a {level_value} code is {length} digits, not `{code_value}`"),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     fn cell(&self, field: &FieldSpec, value: &Value, from_csv: bool) -> Result<Cell, Rejection> {
@@ -177,6 +221,13 @@ impl Validator<'_> {
                 let t = parse_instant(&text, from_csv).ok_or_else(|| {
                     Rejection::new("invalid_time", name, format!("`{text}` is not a time (use RFC 3339, e.g. 2020-01-16T08:30:00+08:00)"))
                 })?;
+                if t.timestamp() < 0 || t > Utc::now() + chrono::Duration::days(1) {
+                    return Err(Rejection::new(
+                        "invalid_time",
+                        name,
+                        format!("`{text}` is before 1970 or in the future"),
+                    ));
+                }
                 Cell::Micros(t.timestamp_micros())
             }
             FieldKind::Date => {
@@ -238,7 +289,7 @@ impl Validator<'_> {
             FieldKind::Money => {
                 let v = parse_decimal(&text, MONEY_SCALE as u32, from_csv)
                     .map_err(|m| Rejection::new("invalid_amount", name, m))?;
-                if !(0..10i128.pow(16)).contains(&v) {
+                if !(0..10i128.pow(MONEY_PRECISION as u32)).contains(&v) {
                     return Err(Rejection::new(
                         "invalid_amount",
                         name,
@@ -410,6 +461,7 @@ mod tests {
             (json!({"term_months": 0}), "invalid_number", "term_months"),
             (json!({"event_time": "2021-02-30"}), "invalid_time", "event_time"),
             (json!({"event_id": "bad id!"}), "invalid_event_id", "event_id"),
+            (json!({"event_time": "9999-12-31T23:59:59+08:00"}), "invalid_time", "event_time"),
         ];
         for (patch, reason, field) in cases {
             assert_eq!(rejected(patch.clone()), (reason.to_string(), Some(field.to_string())), "{patch}");

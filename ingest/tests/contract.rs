@@ -178,6 +178,13 @@ async fn loan_events_contract() {
     assert_eq!(strings(b[0].column(0)).value(0), "50000.00");
     let b = f.warehouse.query("SELECT raw FROM quarantine WHERE reason = 'invalid_id'").await.unwrap();
     assert!(strings(b[0].column(0)).value(0).contains("110105********0021"));
+    // An identity sent where it does not belong is masked in the message and the raw record too.
+    let stray = with("L-13", serde_json::json!({"amount": ID, "loan_id": USCC}));
+    let r = f.ingestor.ingest_bytes("loan_events", "t", stray.as_bytes(), Format::Ndjson).await.unwrap();
+    let sql = format!("SELECT message, raw FROM quarantine WHERE batch_id = '{}'", r.batch_id);
+    let b = f.warehouse.query(&sql).await.unwrap();
+    let (message, raw) = (strings(b[0].column(0)).value(0).to_string(), strings(b[0].column(1)).value(0).to_string());
+    assert!(!message.contains(ID) && !raw.contains(ID) && !raw.contains(USCC), "{message} {raw}");
     no_raw_identity_on_disk(&f);
 }
 
@@ -280,6 +287,14 @@ async fn reference_tables_upsert_and_validate() {
     f.ingestor.ingest_bytes("region_stats", "s2.csv", update.as_bytes(), Format::Csv).await.unwrap();
     assert_eq!(count(&f.warehouse, "SELECT count(*) FROM region_stats").await, 2);
     assert_eq!(count(&f.warehouse, "SELECT households FROM region_stats WHERE year = 2021").await, 320);
+    // Rules between fields: farm households within households; codes shaped as their level.
+    let bad = format!("region_code,year,households,farm_households\n{VILLAGE},2021,10,50\n");
+    let r = f.ingestor.ingest_bytes("region_stats", "s3.csv", bad.as_bytes(), Format::Csv).await.unwrap();
+    assert_eq!((r.first_rejections[0].reason.as_str(), r.first_rejections[0].field.as_deref()), ("inconsistent", Some("households")));
+    let bad = "code,name,level,parent_code,kind\nabc,假村,village,410181002,\n4101810022,长码村,village,410181002,\n";
+    let r = f.ingestor.ingest_bytes("regions", "r.csv", bad.as_bytes(), Format::Csv).await.unwrap();
+    assert_eq!(r.rejected, 2);
+    assert!(r.first_rejections.iter().all(|q| q.reason == "invalid_code" && q.field.as_deref() == Some("code")));
     let areas = format!("region_code,institution_id,valid_from,valid_to\n{VILLAGE},gongyi_rcb,2019-01-01,\n410181001,gongyi_rcb,2019-01-01,\n");
     let r = f.ingestor.ingest_bytes("service_areas", "a.csv", areas.as_bytes(), Format::Csv).await.unwrap();
     assert_eq!((r.accepted, r.rejected), (1, 1));

@@ -144,7 +144,7 @@ pub fn json_row(batch: &RecordBatch, row: usize) -> Result<Map<String, Value>, A
 
 /// The JSON value of one cell.
 pub fn json_value(array: &dyn Array, row: usize) -> Result<Value, ArrowError> {
-    if array.is_null(row) {
+    if array.is_null(row) || *array.data_type() == DataType::Null {
         return Ok(Value::Null);
     }
     Ok(match array.data_type() {

@@ -54,7 +54,7 @@ impl QueryError {
             | QueryError::BadBody(_)
             | QueryError::Encode(_) => ErrorKind::InvalidInput,
             QueryError::Sql(e) | QueryError::Execution(e) => datafusion_kind(e),
-            QueryError::Timeout(_) => ErrorKind::TooLarge,
+            QueryError::Timeout(_) => ErrorKind::Timeout,
             QueryError::NotFound(_) => ErrorKind::NotFound,
             QueryError::Warehouse(e) => e.kind(),
         }

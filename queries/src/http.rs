@@ -143,11 +143,15 @@ async fn next_batch(
     .await
 }
 
-/// Runs `work` until `deadline`, then gives up with [`QueryError::Timeout`].
+/// Runs `work` until `deadline`, then gives up with [`QueryError::Timeout`] (also when the
+/// deadline has passed already: a result that streams fast must still stop).
 pub(crate) async fn within<T>(
     deadline: Instant,
     work: impl Future<Output = Result<T>>,
 ) -> Result<T> {
+    if Instant::now() >= deadline {
+        return Err(QueryError::Timeout(QUERY_TIMEOUT));
+    }
     tokio::time::timeout_at(deadline, work)
         .await
         .unwrap_or(Err(QueryError::Timeout(QUERY_TIMEOUT)))
@@ -180,7 +184,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(late, QueryError::Timeout(_)), "{late}");
-        assert_eq!(late.kind(), ErrorKind::TooLarge);
+        assert_eq!(late.kind(), ErrorKind::Timeout);
         assert!(late.to_string().contains("60 s"), "{late}");
     }
 }

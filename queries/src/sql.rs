@@ -16,6 +16,9 @@ use puhui_warehouse::Warehouse;
 
 use crate::error::{QueryError, Result};
 
+/// Longest SQL text accepted (planning recurses over the expression tree).
+pub const MAX_SQL_BYTES: usize = 100 * 1024;
+
 /// Plans one read-only query over the current tables of the warehouse.
 pub async fn read_only_query(warehouse: &Warehouse, sql: &str) -> Result<DataFrame> {
     let ctx = warehouse.session().await?;
@@ -24,6 +27,12 @@ pub async fn read_only_query(warehouse: &Warehouse, sql: &str) -> Result<DataFra
 
 /// Plans one read-only query in an existing session (several queries can share one snapshot).
 pub(crate) async fn plan_read_only(ctx: &SessionContext, sql: &str) -> Result<DataFrame> {
+    if sql.len() > MAX_SQL_BYTES {
+        return Err(QueryError::BadBody(format!(
+            "the SQL text has {} bytes; at most {MAX_SQL_BYTES} are accepted",
+            sql.len()
+        )));
+    }
     check_statements(sql)?;
     let plan = ctx
         .state()

@@ -77,6 +77,15 @@ impl ReferenceData {
                         "village" => Level::Village,
                         _ => continue,
                     };
+                    // Ingest checks code shapes; a row that does not fit the hierarchy is skipped.
+                    let expected = match level {
+                        Level::County => 6,
+                        Level::Township => 9,
+                        Level::Village => 12,
+                    };
+                    if code.value(i).len() != expected || !code.value(i).is_ascii() {
+                        continue;
+                    }
                     data.regions.insert(
                         code.value(i).to_string(),
                         Region {

@@ -149,6 +149,15 @@ pub enum TableKind {
     Reference,
 }
 
+/// A rule between fields of one record.
+#[derive(Debug, Clone, Copy)]
+pub enum Rule {
+    /// When both are present, `field` is not before `other` (dates) or not below it (numbers).
+    NotBelow { field: &'static str, other: &'static str },
+    /// `code` is digits of the length its `level` has: 6 (province, city, county), 9, 12.
+    RegionCodeShape { code: &'static str, level: &'static str },
+}
+
 /// One ingestible table of the contract.
 #[derive(Debug)]
 pub struct TableSpec {
@@ -157,6 +166,8 @@ pub struct TableSpec {
     pub fields: &'static [FieldSpec],
     /// The key of a reference table (stream tables are keyed by `event_id`).
     pub key: &'static [&'static str],
+    /// Rules between the fields of a record.
+    pub rules: &'static [Rule],
 }
 
 /// Columns added to every stream row beside the contract's fields.
@@ -276,6 +287,7 @@ pub const LOAN_EVENTS: TableSpec = TableSpec {
     name: "loan_events",
     kind: TableKind::Stream,
     key: &["event_id"],
+    rules: &[],
     fields: &[
         f("event_id", K::EventId, R::Always),
         f("event_time", K::Timestamp, R::Always),
@@ -316,6 +328,7 @@ pub const DEPOSIT_EVENTS: TableSpec = TableSpec {
     name: "deposit_events",
     kind: TableKind::Stream,
     key: &["event_id"],
+    rules: &[],
     fields: &[
         f("event_id", K::EventId, R::Always),
         f("event_time", K::Timestamp, R::Always),
@@ -335,6 +348,7 @@ pub const STATION_EVENTS: TableSpec = TableSpec {
     name: "station_events",
     kind: TableKind::Stream,
     key: &["event_id"],
+    rules: &[],
     fields: &[
         f("event_id", K::EventId, R::Always),
         f("event_time", K::Timestamp, R::Always),
@@ -358,6 +372,7 @@ pub const REGIONS: TableSpec = TableSpec {
     name: "regions",
     kind: TableKind::Reference,
     key: &["code"],
+    rules: &[Rule::RegionCodeShape { code: "code", level: "level" }],
     fields: &[
         f("code", K::Code, R::Always),
         f("name", K::Text, R::Always),
@@ -373,6 +388,7 @@ pub const REGION_STATS: TableSpec = TableSpec {
     name: "region_stats",
     kind: TableKind::Reference,
     key: &["region_code", "year"],
+    rules: &[Rule::NotBelow { field: "households", other: "farm_households" }],
     fields: &[
         f(
             "region_code",
@@ -392,6 +408,7 @@ pub const INSTITUTIONS: TableSpec = TableSpec {
     name: "institutions",
     kind: TableKind::Reference,
     key: &["institution_id"],
+    rules: &[],
     fields: &[
         f("institution_id", K::Code, R::Always),
         f("name_zh", K::Text, R::Always),
@@ -406,6 +423,7 @@ pub const PRODUCTS: TableSpec = TableSpec {
     name: "products",
     kind: TableKind::Reference,
     key: &["product_id"],
+    rules: &[],
     fields: &[
         f("product_id", K::Code, R::Always),
         f("institution_id", K::InstitutionRef, R::Always),
@@ -421,6 +439,7 @@ pub const SERVICE_AREAS: TableSpec = TableSpec {
     name: "service_areas",
     kind: TableKind::Reference,
     key: &["region_code", "institution_id", "valid_from"],
+    rules: &[Rule::NotBelow { field: "valid_to", other: "valid_from" }],
     fields: &[
         f("region_code", K::RegionCode(VILLAGE), R::Always),
         f("institution_id", K::InstitutionRef, R::Always),
@@ -433,6 +452,7 @@ pub const OUTLETS: TableSpec = TableSpec {
     name: "outlets",
     kind: TableKind::Reference,
     key: &["outlet_id"],
+    rules: &[Rule::NotBelow { field: "closed_on", other: "opened_on" }],
     fields: &[
         f("outlet_id", K::Code, R::Always),
         f("institution_id", K::InstitutionRef, R::Always),

@@ -14,8 +14,10 @@ pub enum ErrorKind {
     NotFound,
     /// The request is valid but not allowed (a write statement on the read-only endpoint).
     Forbidden,
-    /// The request is too large or took too long; retry with less.
+    /// The request is too large; retry with less.
     TooLarge,
+    /// The request took longer than its limit; retry with a narrower one.
+    Timeout,
     /// The configuration is invalid; the operator must fix it.
     Config,
     /// The store could not be read or written; retry later or check the disk/network.
@@ -32,6 +34,7 @@ impl ErrorKind {
             ErrorKind::Forbidden => 403,
             ErrorKind::NotFound => 404,
             ErrorKind::TooLarge => 413,
+            ErrorKind::Timeout => 408,
             ErrorKind::Config | ErrorKind::Internal => 500,
             ErrorKind::Storage => 503,
         }
@@ -44,6 +47,7 @@ impl ErrorKind {
             ErrorKind::NotFound => "not_found",
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::TooLarge => "too_large",
+            ErrorKind::Timeout => "timeout",
             ErrorKind::Config => "config",
             ErrorKind::Storage => "storage",
             ErrorKind::Internal => "internal",
@@ -57,6 +61,7 @@ impl ErrorKind {
             ErrorKind::NotFound => 66,                                                  // EX_NOINPUT
             ErrorKind::Config => 78,                                                    // EX_CONFIG
             ErrorKind::Storage => 74,                                                   // EX_IOERR
+            ErrorKind::Timeout => 75,                                                   // EX_TEMPFAIL
             ErrorKind::Internal => 70,                                                  // EX_SOFTWARE
         }
     }
