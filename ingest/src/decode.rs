@@ -100,10 +100,24 @@ fn decode_csv(text: &str) -> Vec<RawRecord> {
         }
     };
     let mut records = Vec::new();
+    // Line numbers from byte offsets: the reader's own line count is off with CRLF line ends.
+    let mut counted = (0usize, 1u64);
+    let mut line_at = |byte: u64| {
+        let bytes = text.as_bytes();
+        let mut byte = (byte as usize).min(text.len());
+        // A record's position can point at the line end before it.
+        while byte < bytes.len() && matches!(bytes[byte], b'\r' | b'\n') {
+            byte += 1;
+        }
+        let (from, line) = counted;
+        let line = line + text.as_bytes()[from.min(byte)..byte].iter().filter(|&&b| b == b'\n').count() as u64;
+        counted = (byte.max(from), line);
+        line
+    };
     for (i, row) in reader.records().enumerate() {
         let (line, raw, fields) = match row {
             Ok(row) => {
-                let line = row.position().map_or(i as u64 + 2, |p| p.line());
+                let line = row.position().map_or(i as u64 + 2, |p| line_at(p.byte()));
                 let raw = row.iter().collect::<Vec<_>>().join(",");
                 let fields = if row.len() != headers.len() {
                     Err(DecodeProblem {
@@ -121,7 +135,7 @@ fn decode_csv(text: &str) -> Vec<RawRecord> {
                 (line, raw, fields)
             }
             Err(e) => {
-                let line = e.position().map_or(i as u64 + 2, |p| p.line());
+                let line = e.position().map_or(i as u64 + 2, |p| line_at(p.byte()));
                 (line, String::new(), Err(DecodeProblem { reason: "bad_csv", message: e.to_string() }))
             }
         };
@@ -154,6 +168,12 @@ mod tests {
         assert!(first.get("b").is_none());
         assert_eq!(recs[1].line, 3);
         assert_eq!(recs[1].fields.as_ref().unwrap_err().reason, "bad_csv");
+    }
+
+    #[test]
+    fn csv_line_numbers_with_crlf() {
+        let recs = decode(b"a,b\r\n1,2\r\n3,4\r\n", Format::Csv).unwrap();
+        assert_eq!(recs.iter().map(|r| r.line).collect::<Vec<_>>(), vec![2, 3]);
     }
 
     #[test]
