@@ -186,14 +186,20 @@ pub async fn serve(settings: &Settings) -> Result<()> {
     let ingestor = Arc::new(Ingestor::new(warehouse.clone(), hasher(settings)));
     let listener = tokio::net::TcpListener::bind(settings.listen).await.map_err(CliError::Serve)?;
     let address = listener.local_addr().map_err(CliError::Serve)?;
-    println!("puhui serving the warehouse at {}", settings.data_dir.display());
-    println!("  dashboard     http://{address}/");
-    println!("  SQL           curl -X POST http://{address}/v1/sql -d 'SELECT * FROM region_scorecards LIMIT 5'");
-    println!("  scorecards    http://{address}/v1/scorecards/region?level=county&period=2021");
-    println!("                http://{address}/v1/scorecards/institution?period=2021");
-    println!("  ingest        curl -X POST http://{address}/v1/ingest/loan_events --data-binary @loan_events.ndjson");
-    println!("  health        http://{address}/healthz");
-    println!("press Ctrl-C to stop");
+    let banner = format!(
+        "puhui serving the warehouse at {}\n\
+         \x20 dashboard     http://{address}/\n\
+         \x20 SQL           curl -X POST http://{address}/v1/sql -d 'SELECT * FROM region_scorecards LIMIT 5'\n\
+         \x20 scorecards    http://{address}/v1/scorecards/region?level=county&period=2021\n\
+         \x20               http://{address}/v1/scorecards/institution?period=2021\n\
+         \x20 ingest        curl -X POST http://{address}/v1/ingest/loan_events -H 'Content-Type: application/x-ndjson' --data-binary @loan_events.ndjson\n\
+         \x20 health        http://{address}/healthz\n\
+         press Ctrl-C to stop\n",
+        settings.data_dir.display()
+    );
+    // A closed stdout (the launcher stopped reading) must not stop the server.
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), banner.as_bytes());
+    let _ = std::io::Write::flush(&mut std::io::stdout());
     axum::serve(listener, app(warehouse, ingestor))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -178,16 +178,15 @@ fn serve(data: &Path) -> Server {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut base = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        if let Some(url) = line.trim().strip_prefix("dashboard") {
-            base = Some(url.trim().trim_end_matches('/').to_string());
-            break;
-        }
-    }
-    Server { child, base: base.expect("serve prints its address") }
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| line.trim().strip_prefix("dashboard").map(|url| url.trim().trim_end_matches('/').to_string()))
+        .expect("serve prints its address");
+    // Keep reading what it prints, as a terminal would.
+    std::thread::spawn(move || lines.for_each(drop));
+    Server { child, base }
 }
 
 #[test]
