@@ -87,11 +87,16 @@ fn text_of(value: &Value, field: &FieldSpec) -> Result<String, Rejection> {
             | FieldKind::Account
     );
     match value {
+        Value::String(s) if is_code && s.chars().any(char::is_control) => Err(Rejection::new(
+            "invalid_code",
+            field.name,
+            format!("`{}` contains control characters", field.name),
+        )),
         Value::String(s) => Ok(s.clone()),
-        Value::Number(n) if is_code => Err(Rejection::new(
+        Value::Number(_) | Value::Bool(_) if is_code => Err(Rejection::new(
             "code_not_string",
             field.name,
-            format!("`{}` must be a string, got the number {n} (quote codes so leading zeros survive)", field.name),
+            format!("`{}` must be a string, got {value} (quote codes so leading zeros survive)", field.name),
         )),
         Value::Number(n) => Ok(n.to_string()),
         Value::Bool(b) => Ok(b.to_string()),
@@ -449,6 +454,8 @@ mod tests {
             (json!({"amount": null}), "missing_field", "amount"),
             (json!({"annual_rate_pct": null}), "missing_field", "annual_rate_pct"),
             (json!({"region_code": 410181001001u64}), "code_not_string", "region_code"),
+            (json!({"loan_id": true}), "code_not_string", "loan_id"),
+            (json!({"loan_id": "LN\n1"}), "invalid_code", "loan_id"),
             (json!({"region_code": "410181999999"}), "unknown_region", "region_code"),
             (json!({"region_code": "410181"}), "wrong_region_level", "region_code"),
             (json!({"institution_id": "nobank"}), "unknown_institution", "institution_id"),

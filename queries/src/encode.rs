@@ -205,6 +205,30 @@ fn float(x: f64) -> Value {
 }
 
 /// RFC 4180 CSV: a header row, CRLF line ends, fields quoted where needed, null as an empty field.
+/// CSV has no lists or structs: such columns are written as their display text (`[a, b]`).
+fn flatten_nested(batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
+    if !batch.schema().fields().iter().any(|f| f.data_type().is_nested()) {
+        return Ok(batch.clone());
+    }
+    let options = arrow::util::display::FormatOptions::default();
+    let mut fields = Vec::new();
+    let mut columns: Vec<arrow::array::ArrayRef> = Vec::new();
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        if field.data_type().is_nested() {
+            let formatter = arrow::util::display::ArrayFormatter::try_new(column.as_ref(), &options)?;
+            let text: arrow::array::StringArray = (0..column.len())
+                .map(|i| (!column.is_null(i)).then(|| formatter.value(i).to_string()))
+                .collect();
+            fields.push(arrow::datatypes::Field::new(field.name(), DataType::Utf8, true));
+            columns.push(std::sync::Arc::new(text));
+        } else {
+            fields.push(field.as_ref().clone());
+            columns.push(column.clone());
+        }
+    }
+    RecordBatch::try_new(std::sync::Arc::new(arrow::datatypes::Schema::new(fields)), columns)
+}
+
 #[derive(Debug)]
 pub struct CsvEncoder {
     /// Start with a UTF-8 byte-order mark, so that Excel reads the text as UTF-8.
@@ -231,13 +255,13 @@ impl BatchEncoder for CsvEncoder {
             Vec::new()
         };
         let empty = RecordBatch::new_empty(std::sync::Arc::new(schema.clone()));
-        Self::writer(true, &mut out).write(&empty)?;
+        Self::writer(true, &mut out).write(&flatten_nested(&empty)?)?;
         Ok(out)
     }
 
     fn batch(&mut self, batch: &RecordBatch) -> Result<Vec<u8>, ArrowError> {
         let mut out = Vec::new();
-        Self::writer(false, &mut out).write(batch)?;
+        Self::writer(false, &mut out).write(&flatten_nested(batch)?)?;
         Ok(out)
     }
 
@@ -349,6 +373,17 @@ mod tests {
         let empty = json(&[sample().slice(0, 0)]);
         assert_eq!(empty["rows"], serde_json::json!([]));
         assert_eq!(empty["columns"].as_array().unwrap().len(), 9);
+    }
+
+    #[test]
+    fn csv_writes_lists_as_text() {
+        let mut list = arrow::array::ListBuilder::new(arrow::array::StringBuilder::new());
+        list.values().append_value("a");
+        list.values().append_value("b");
+        list.append(true);
+        let batch = RecordBatch::try_from_iter([("functions", std::sync::Arc::new(list.finish()) as _)]).unwrap();
+        let out = encode_all(Format::Csv.encoder(false).as_mut(), &batch.schema(), &[batch]).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "functions\r\n\"[a, b]\"\r\n");
     }
 
     #[test]
