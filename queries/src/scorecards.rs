@@ -214,7 +214,7 @@ async fn respond(
 ) -> Result<Response> {
     let deadline = Instant::now() + QUERY_TIMEOUT;
     let card = within(deadline, async {
-        let ctx = warehouse.session().await?;
+        let ctx = warehouse.session_within(Some(crate::sql::QUERY_MEMORY_BYTES)).await?;
         if !ctx.table_exist(scope.table).map_err(QueryError::Sql)? {
             return Err(QueryError::NotFound(format!(
                 "table `{}` does not exist yet: the index has not been computed",

@@ -16,12 +16,15 @@ use puhui_warehouse::Warehouse;
 
 use crate::error::{QueryError, Result};
 
+/// Memory the operators of one query may hold (sorts, joins, aggregations).
+pub const QUERY_MEMORY_BYTES: usize = 2 * 1024 * 1024 * 1024;
+
 /// Longest SQL text accepted (planning recurses over the expression tree).
 pub const MAX_SQL_BYTES: usize = 100 * 1024;
 
 /// Plans one read-only query over the current tables of the warehouse.
 pub async fn read_only_query(warehouse: &Warehouse, sql: &str) -> Result<DataFrame> {
-    let ctx = warehouse.session().await?;
+    let ctx = warehouse.session_within(Some(QUERY_MEMORY_BYTES)).await?;
     plan_read_only(&ctx, sql).await
 }
 

@@ -184,8 +184,18 @@ impl Warehouse {
 
     /// A DataFusion session with every existing table registered under its name, read-only.
     pub async fn session(&self) -> Result<SessionContext> {
+        self.session_within(None).await
+    }
+
+    /// The same, with the memory its operators may hold limited to `memory_limit` bytes (a query
+    /// that needs more fails with a resources-exhausted error instead of taking the process down).
+    pub async fn session_within(&self, memory_limit: Option<usize>) -> Result<SessionContext> {
         let config = SessionConfig::new().with_information_schema(true);
-        let ctx = SessionContext::new_with_config(config);
+        let mut runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new();
+        if let Some(limit) = memory_limit {
+            runtime = runtime.with_memory_limit(limit, 1.0);
+        }
+        let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
         for name in self.table_names().await? {
             let Some(table) = self.open_table(&name).await? else { continue };
             table.update_datafusion_session(&ctx.state()).map_err(Self::delta_err(&name))?;
@@ -266,6 +276,10 @@ mod tests {
         assert_eq!(out[0].column(1).as_any().downcast_ref::<Int64Array>().unwrap().value(0), 10);
         assert_eq!(wh.table_names().await.unwrap(), vec!["t".to_string()]);
         assert_eq!(wh.table_versions().await.unwrap()["t"], 3);
+        use datafusion::execution::memory_pool::MemoryLimit;
+        let limited = wh.session_within(Some(1 << 20)).await.unwrap();
+        assert!(matches!(limited.runtime_env().memory_pool.memory_limit(), MemoryLimit::Finite(n) if n == 1 << 20));
+        assert!(matches!(wh.session().await.unwrap().runtime_env().memory_pool.memory_limit(), MemoryLimit::Infinite));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
