@@ -213,13 +213,13 @@ pub async fn sql(settings: &Settings, args: SqlArgs) -> Result<()> {
     let frame = puhui_queries::read_only_query(&warehouse, &args.query).await?;
     let schema = frame.schema().as_arrow().clone();
     let batches = frame.collect().await.map_err(QueryError::Execution)?;
+    let encoded = |format: encode::Format| encode::encode_all(format.encoder(false).as_mut(), &schema, &batches);
     let mut bytes = match args.format {
-        SqlFormat::Table => encode::table(&batches).map_err(QueryError::Encode)?.into_bytes(),
-        SqlFormat::Csv | SqlFormat::Json => {
-            let format = if matches!(args.format, SqlFormat::Csv) { encode::Format::Csv } else { encode::Format::Json };
-            encode::encode_all(format.encoder(false).as_mut(), &schema, &batches).map_err(QueryError::Encode)?
-        }
-    };
+        SqlFormat::Table => encode::table(&batches).map(String::into_bytes),
+        SqlFormat::Csv => encoded(encode::Format::Csv),
+        SqlFormat::Json => encoded(encode::Format::Json),
+    }
+    .map_err(QueryError::Encode)?;
     bytes.push(b'\n');
     match std::io::Write::write_all(&mut std::io::stdout(), &bytes) {
         // A reader that stopped early (`| head`) is not an error.

@@ -62,6 +62,25 @@ struct SeenIndex {
     ids: HashMap<String, String>,
 }
 
+/// What the index says of a valid record.
+enum Seen {
+    New,
+    /// The same `event_id` with the same content.
+    Duplicate,
+    /// The same `event_id` with other content.
+    Conflict,
+}
+
+impl SeenIndex {
+    fn check(&self, id: &str, record: &ValidRecord) -> Seen {
+        match self.ids.get(id) {
+            None => Seen::New,
+            Some(hash) if *hash == record.record_hash => Seen::Duplicate,
+            Some(_) => Seen::Conflict,
+        }
+    }
+}
+
 #[derive(Default)]
 struct State {
     refs: Option<(BTreeMap<&'static str, i64>, References)>,
@@ -117,15 +136,14 @@ impl Ingestor {
 
         let mut state = self.state.lock().await;
         let refs = self.references(&mut state).await?;
-        let validator = Validator { spec, refs: &refs, hasher: &self.hasher };
+        let validator = Validator::new(spec, &refs, &self.hasher);
         if spec.kind == TableKind::Stream {
             self.refresh_seen(&mut state, spec).await?;
         }
         let mut accepted: Vec<ValidRecord> = Vec::new();
         let mut accepted_lines: Vec<u64> = Vec::new();
         let mut quarantined: Vec<QuarantineRow> = Vec::new();
-        let seen = state.seen.get_mut(spec.name);
-        let mut seen = seen.map(|s| &mut s.ids);
+        let mut seen = state.seen.get_mut(spec.name);
         for record in records {
             let fields = match record.fields {
                 Ok(fields) => fields,
@@ -155,12 +173,12 @@ impl Ingestor {
                 Ok(valid) => {
                     if let Some(seen) = seen.as_deref_mut() {
                         let id = event_id_of(&valid);
-                        match seen.get(&id) {
-                            Some(hash) if *hash == valid.record_hash => {
+                        match seen.check(&id, &valid) {
+                            Seen::Duplicate => {
                                 report.duplicates += 1;
                                 continue;
                             }
-                            Some(_) => {
+                            Seen::Conflict => {
                                 quarantined.push(reject(
                                     "conflicting_duplicate",
                                     Some("event_id".into()),
@@ -168,8 +186,8 @@ impl Ingestor {
                                 ));
                                 continue;
                             }
-                            None => {
-                                seen.insert(id, valid.record_hash.clone());
+                            Seen::New => {
+                                seen.ids.insert(id, valid.record_hash.clone());
                             }
                         }
                     }
@@ -181,16 +199,17 @@ impl Ingestor {
         }
         if spec.kind == TableKind::Stream {
             let loaded_at = state.seen.get(spec.name).map_or(-1, |s| s.version);
-            if self.warehouse.version(spec.name).await?.unwrap_or(-1) != loaded_at {
+            let now = self.warehouse.version(spec.name).await?.unwrap_or(-1);
+            if now != loaded_at {
                 // Another process committed while this input was validated: check against it.
-                let mut theirs = self.load_seen(spec).await?;
+                let mut theirs = self.load_seen(spec, now).await?;
                 let mut kept = Vec::with_capacity(accepted.len());
                 for (valid, line) in accepted.into_iter().zip(accepted_lines) {
                     let id = event_id_of(&valid);
-                    match theirs.ids.get(&id) {
-                        None => kept.push(valid),
-                        Some(hash) if *hash == valid.record_hash => report.duplicates += 1,
-                        Some(_) => quarantined.push(QuarantineRow {
+                    match theirs.check(&id, &valid) {
+                        Seen::New => kept.push(valid),
+                        Seen::Duplicate => report.duplicates += 1,
+                        Seen::Conflict => quarantined.push(QuarantineRow {
                             line,
                             event_id: Some(id.clone()),
                             reason: "conflicting_duplicate".into(),
@@ -332,14 +351,13 @@ impl Ingestor {
         if state.seen.get(spec.name).is_some_and(|s| s.version == version) {
             return Ok(());
         }
-        let index = self.load_seen(spec).await?;
+        let index = self.load_seen(spec, version).await?;
         state.seen.insert(spec.name, index);
         Ok(())
     }
 
-    /// The `event_id`s and content hashes a stream table holds now.
-    async fn load_seen(&self, spec: &'static TableSpec) -> Result<SeenIndex> {
-        let version = self.warehouse.version(spec.name).await?.unwrap_or(-1);
+    /// The `event_id`s and content hashes a stream table holds at `version` (-1: no table yet).
+    async fn load_seen(&self, spec: &'static TableSpec, version: i64) -> Result<SeenIndex> {
         let mut ids = HashMap::new();
         if version >= 0 {
             let sql = format!("SELECT event_id, record_hash FROM {}", spec.name);

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use puhui_warehouse::contract::{
-    FieldKind, FieldSpec, Rule, RegionLevel, TableSpec, MONEY_PRECISION, MONEY_SCALE, RATE_SCALE,
+    region_code_fits, FieldKind, FieldSpec, Rule, RegionLevel, TableSpec, MONEY_PRECISION, MONEY_SCALE, RATE_SCALE,
 };
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -72,6 +72,15 @@ pub struct Validator<'a> {
     pub spec: &'static TableSpec,
     pub refs: &'a References,
     pub hasher: &'a IdentityHasher,
+    /// Instants after this are in the future (`invalid_time`).
+    pub latest: DateTime<Utc>,
+}
+
+impl<'a> Validator<'a> {
+    /// A validator that takes instants up to a day from now.
+    pub fn new(spec: &'static TableSpec, refs: &'a References, hasher: &'a IdentityHasher) -> Self {
+        Validator { spec, refs, hasher, latest: Utc::now() + chrono::Duration::days(1) }
+    }
 }
 
 /// A field's raw value as text, or `code_not_string` if a code arrived as a JSON number.
@@ -184,16 +193,11 @@ impl Validator<'_> {
                 }
                 Rule::RegionCodeShape { code, level } => {
                     let (Cell::Str(code_value), Cell::Str(level_value)) = (cell(code), cell(level)) else { continue };
-                    let length = match level_value.as_str() {
-                        "township" => 9,
-                        "village" => 12,
-                        _ => 6,
-                    };
-                    if code_value.len() != length || !code_value.bytes().all(|b| b.is_ascii_digit()) {
+                    if !region_code_fits(code_value, level_value) {
                         return Err(Rejection::new(
                             "invalid_code",
                             code,
-                            format!("a {level_value} code is {length} digits, not `{code_value}`"),
+                            format!("`{code_value}` is not shaped as a {level_value} code (6, 9 or 12 digits)"),
                         ));
                     }
                 }
@@ -226,7 +230,7 @@ impl Validator<'_> {
                 let t = parse_instant(&text, from_csv).ok_or_else(|| {
                     Rejection::new("invalid_time", name, format!("`{text}` is not a time (use RFC 3339, e.g. 2020-01-16T08:30:00+08:00)"))
                 })?;
-                if t.timestamp() < 0 || t > Utc::now() + chrono::Duration::days(1) {
+                if t.timestamp() < 0 || t > self.latest {
                     return Err(Rejection::new(
                         "invalid_time",
                         name,
@@ -421,7 +425,7 @@ mod tests {
     fn check(record: Map<String, Value>) -> Result<ValidRecord, Rejection> {
         let refs = refs();
         let hasher = IdentityHasher::new(b"k");
-        Validator { spec: &LOAN_EVENTS, refs: &refs, hasher: &hasher }.validate(&record, false)
+        Validator::new(&LOAN_EVENTS, &refs, &hasher).validate(&record, false)
     }
 
     fn rejected(patch: Value) -> (String, Option<String>) {
@@ -494,7 +498,7 @@ mod tests {
     fn station_functions_from_json_or_csv() {
         let refs = refs();
         let hasher = IdentityHasher::new(b"k");
-        let v = Validator { spec: &STATION_EVENTS, refs: &refs, hasher: &hasher };
+        let v = Validator::new(&STATION_EVENTS, &refs, &hasher);
         let mut r = json!({"event_id": "S1", "event_time": "2020-01-02", "event_type": "station_opened",
             "station_id": "ST1", "region_code": "410181001001", "institution_id": "gongyi_rcb",
             "functions": ["risk_prevention", "financial_service"]})

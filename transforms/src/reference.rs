@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Int64Type, Schema};
+use puhui_warehouse::contract::region_code_fits;
 use puhui_warehouse::Warehouse;
 
 use crate::error::Result;
@@ -78,12 +79,7 @@ impl ReferenceData {
                         _ => continue,
                     };
                     // Ingest checks code shapes; a row that does not fit the hierarchy is skipped.
-                    let expected = match level {
-                        Level::County => 6,
-                        Level::Township => 9,
-                        Level::Village => 12,
-                    };
-                    if code.value(i).len() != expected || !code.value(i).is_ascii() {
+                    if !region_code_fits(code.value(i), level.as_str()) {
                         continue;
                     }
                     data.regions.insert(

@@ -28,16 +28,6 @@ pub enum RegionLevel {
 }
 
 impl RegionLevel {
-    /// The level of a code by its length: 6 county, 9 township, 12 village.
-    pub fn of_code(code: &str) -> Option<RegionLevel> {
-        match code.len() {
-            6 => Some(RegionLevel::County),
-            9 => Some(RegionLevel::Township),
-            12 => Some(RegionLevel::Village),
-            _ => None,
-        }
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
             RegionLevel::County => "county",
@@ -45,6 +35,17 @@ impl RegionLevel {
             RegionLevel::Village => "village",
         }
     }
+}
+
+/// Whether `code` is shaped as a code of this `regions.level`: digits, 12 for a village, 9 for a
+/// township, 6 for a county, city or province.
+pub fn region_code_fits(code: &str, level: &str) -> bool {
+    let length = match level {
+        "village" => 12,
+        "township" => 9,
+        _ => 6,
+    };
+    code.len() == length && code.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// What a field holds, which decides how it is parsed, validated and stored.
